@@ -1,0 +1,1 @@
+//! insta snapshots of every request body the client sends (random fields redacted).

@@ -222,3 +222,129 @@ pub fn safe_file_name(name: &str) -> String {
         .filter(|c| !c.is_control() && *c != '/' && *c != '\\')
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn msg(v: serde_json::Value) -> WeixinMessage {
+        serde_json::from_value(v).expect("message")
+    }
+
+    #[test]
+    fn body_takes_the_first_item_that_gives_one() {
+        let cases = [
+            (
+                json!([{"type": 1, "text_item": {"text": "hello"}}]),
+                "hello",
+            ),
+            (
+                json!([{"type": 2, "image_item": {}}, {"type": 1, "text_item": {"text": "t"}}]),
+                "[图片]",
+            ),
+            (json!([{"type": 5, "video_item": {}}]), "[视频]"),
+            (json!([{"type": 4, "file_item": {}}]), "[文件]"),
+            (json!([{"type": 3, "voice_item": {}}]), "[语音]"),
+            (
+                json!([{"type": 3, "voice_item": {"text": "transcribed"}}]),
+                "transcribed",
+            ),
+            (
+                json!([{"type": 11, "tool_call_start_item": {}}, {"type": 1, "text_item": {"text": "after"}}]),
+                "after",
+            ),
+            (
+                json!([{"type": 1, "text_item": {}}, {"type": 1, "text_item": {"text": "second"}}]),
+                "second",
+            ),
+            (json!([]), ""),
+        ];
+        for (items, want) in cases {
+            let m = msg(json!({ "item_list": items }));
+            assert_eq!(inbound_body(&m), want, "{items}");
+        }
+    }
+
+    #[test]
+    fn provider_id_and_dedupe_key_fall_back_in_order() {
+        let m = msg(json!({"message_id": 5, "item_list": [{"msg_id": 6}]}));
+        assert_eq!(provider_message_id(&m), Some(WireId(5)));
+        assert_eq!(dedupe_key(&m).as_deref(), Some("id:5"));
+        let m = msg(
+            json!({"client_id": "c1", "seq": 3, "item_list": [{"msg_id": "18446744073709551615"}]}),
+        );
+        assert_eq!(provider_message_id(&m), Some(WireId(u64::MAX)));
+        assert_eq!(dedupe_key(&m).as_deref(), Some("client:c1"));
+        let m = msg(json!({"seq": 3}));
+        assert_eq!(provider_message_id(&m), None);
+        assert_eq!(dedupe_key(&m).as_deref(), Some("seq:3"));
+        assert_eq!(dedupe_key(&msg(json!({}))), None);
+    }
+
+    #[test]
+    fn main_media_priority_and_quoted_media() {
+        let m = msg(json!({"item_list": [
+            {"type": 3, "voice_item": {}}, {"type": 4, "file_item": {}},
+            {"type": 5, "video_item": {}}, {"type": 2, "image_item": {}}
+        ]}));
+        assert_eq!(main_media(&m).map(|r| r.kind), Some(MediaKind::Image));
+        let m = msg(
+            json!({"item_list": [{"type": 3, "voice_item": {}}, {"type": 4, "file_item": {}}]}),
+        );
+        assert_eq!(main_media(&m).map(|r| r.kind), Some(MediaKind::File));
+        let m = msg(json!({"item_list": [{"type": 3, "voice_item": {"text": "hi"}}]}));
+        assert!(
+            main_media(&m).is_none(),
+            "voice with transcript needs no download"
+        );
+        let m = msg(
+            json!({"item_list": [{"type": 1, "text_item": {"text": "look"},
+            "ref_msg": {"message_item": {"type": 5, "video_item": {"media": {"encrypt_query_param": "p"}}}}}]}),
+        );
+        let r = main_media(&m).expect("quoted media");
+        assert!(r.quoted);
+        assert_eq!(r.kind, MediaKind::Video);
+        assert_eq!(
+            r.media().and_then(|m| m.encrypt_query_param.as_deref()),
+            Some("p")
+        );
+    }
+
+    #[test]
+    fn quotes_take_svr_id_then_item_msg_id_and_join_title_and_body() {
+        let m = msg(
+            json!({"item_list": [{"type": 1, "text_item": {"text": "reply"},
+            "ref_msg": {"title": "Alice", "svr_id": "9007199254740993",
+                        "message_item": {"type": 1, "msg_id": 4, "text_item": {"text": "original"}}}}]}),
+        );
+        let q = quote(&m).expect("quote");
+        assert_eq!(q.id, Some(WireId(9_007_199_254_740_993)));
+        assert_eq!(q.body, "Alice | original");
+        let m = msg(
+            json!({"item_list": [{"ref_msg": {"message_item": {"msg_id": 4, "type": 2, "image_item": {}}}}]}),
+        );
+        let q = quote(&m).expect("quote");
+        assert_eq!(q.id, Some(WireId(4)));
+        assert_eq!(q.body, "[图片]");
+        assert!(quote(&msg(json!({"item_list": [{"type": 1}]}))).is_none());
+    }
+
+    #[test]
+    fn echo_is_an_exact_first_word() {
+        assert_eq!(echo_command("/echo hi there"), Some("hi there"));
+        assert_eq!(echo_command("  /ECHO"), Some(""));
+        assert_eq!(echo_command("/echo\nline"), Some("line"));
+        assert_eq!(echo_command("/echoes x"), None);
+        assert_eq!(echo_command("say /echo"), None);
+    }
+
+    #[test]
+    fn targets_and_file_names() {
+        assert_eq!(strip_user_prefix("user:abc@im.wechat"), "abc@im.wechat");
+        assert_eq!(strip_user_prefix(" USER: abc "), "abc");
+        assert_eq!(strip_user_prefix("abc@im.wechat"), "abc@im.wechat");
+        assert_eq!(strip_user_prefix("用户"), "用户");
+        assert_eq!(safe_file_name("../a/b\\c\u{0}.txt"), "..abc.txt");
+    }
+}

@@ -10,7 +10,7 @@ use tracing::{debug, warn};
 
 use crate::bot_agent::{sanitize_bot_agent, DEFAULT_BOT_AGENT};
 use crate::error::{Error, ErrorKind, Result};
-use crate::redact::{redact_body, redact_url, truncate_chars};
+use crate::redact::{redact_body, redact_url, truncate_chars, MAX_LOGGED_BODY_CHARS};
 use crate::version::pack_client_version;
 use crate::wire::{
     BaseInfo, GetBotQrcodeReply, GetBotQrcodeRequest, GetConfigReply, GetConfigRequest,
@@ -637,21 +637,8 @@ impl IlinkClient {
     ) -> Result<Vec<u8>> {
         let work = async {
             let resp = req.send().await.map_err(Error::from_reqwest)?;
-            let status = resp.status();
-            if !status.is_success() {
-                let header = resp
-                    .headers()
-                    .get("x-error-message")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let body = read_bounded(resp, 4096).await.unwrap_or_default();
-                let message = header.or_else(|| {
-                    (!body.is_empty()).then(|| truncate_chars(&String::from_utf8_lossy(&body), 200))
-                });
-                return Err(Error::new(ErrorKind::HttpStatus {
-                    status: status.as_u16(),
-                    message,
-                }));
+            if !resp.status().is_success() {
+                return Err(status_error(resp).await);
             }
             read_bounded(resp, MAX_REPLY_BYTES).await
         };
@@ -665,6 +652,31 @@ impl IlinkClient {
 /// A fresh `X-WECHAT-UIN`: base64 of the decimal text of a random u32.
 fn random_uin() -> String {
     base64::engine::general_purpose::STANDARD.encode(rand::random::<u32>().to_string())
+}
+
+/// The error of a reply with an unwanted HTTP status, with the server's message
+/// from `x-error-message` or else the start of the body (secrets masked).
+pub(crate) async fn status_error(resp: reqwest::Response) -> Error {
+    let status = resp.status().as_u16();
+    let header = resp
+        .headers()
+        .get("x-error-message")
+        .and_then(|v| v.to_str().ok())
+        .map(|m| truncate_chars(m, MAX_LOGGED_BODY_CHARS));
+    let message = match header {
+        Some(m) => Some(m),
+        None => {
+            let body = read_bounded(resp, 4096).await.unwrap_or_default();
+            let masked = match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(_) => redact_body(&body),
+                Err(_) => {
+                    truncate_chars(String::from_utf8_lossy(&body).trim(), MAX_LOGGED_BODY_CHARS)
+                }
+            };
+            (!masked.is_empty()).then_some(masked)
+        }
+    };
+    Error::new(ErrorKind::HttpStatus { status, message })
 }
 
 /// Reads a reply body up to `limit` bytes; more is [`ErrorKind::TooLarge`].

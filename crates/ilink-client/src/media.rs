@@ -15,7 +15,7 @@ use futures_util::StreamExt as _;
 use tokio::io::{AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tracing::{debug, info, warn};
 
-use crate::client::{join_url, IlinkClient};
+use crate::client::{join_url, status_error, IlinkClient};
 use crate::crypto::{padded_size, AesKey, Decryptor, Encryptor, Md5Hasher};
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::{redact_url, truncate_chars};
@@ -362,23 +362,9 @@ impl IlinkClient {
             .body(reqwest::Body::wrap_stream(body));
         let work = async {
             let resp = request.send().await.map_err(Error::from_reqwest)?;
-            let status = resp.status();
-            if status.as_u16() != 200 {
-                let header = resp
-                    .headers()
-                    .get("x-error-message")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let body = crate::client::read_bounded(resp, 4096)
-                    .await
-                    .unwrap_or_default();
-                let message = header.or_else(|| {
-                    (!body.is_empty()).then(|| truncate_chars(&String::from_utf8_lossy(&body), 200))
-                });
-                return Err(Error::new(ErrorKind::HttpStatus {
-                    status: status.as_u16(),
-                    message,
-                }));
+            // Only 200 counts: another 2xx is a failure too (and is retried).
+            if resp.status().as_u16() != 200 {
+                return Err(status_error(resp).await);
             }
             resp.headers()
                 .get("x-encrypted-param")
@@ -420,10 +406,7 @@ impl IlinkClient {
                 .await
                 .map_err(Error::from_reqwest)?;
             if !resp.status().is_success() {
-                return Err(Error::new(ErrorKind::HttpStatus {
-                    status: resp.status().as_u16(),
-                    message: None,
-                }));
+                return Err(status_error(resp).await);
             }
             let cipher_cap = if key.is_some() { cap + 16 } else { cap };
             if resp.content_length().is_some_and(|len| len > cipher_cap) {

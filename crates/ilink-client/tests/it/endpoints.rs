@@ -157,7 +157,7 @@ fn endpoints() -> Vec<Endpoint> {
 }
 
 async fn serve(ep: &Endpoint, response: ResponseTemplate) -> MockServer {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(method(ep.method))
         .and(path(ep.path))
         .respond_with(response)
@@ -248,7 +248,7 @@ async fn every_endpoint_succeeds_with_the_headers_of_section_2() {
 
 #[tokio::test]
 async fn x_wechat_uin_is_new_per_request() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ret": 0})))
         .mount(&server)
@@ -405,7 +405,7 @@ async fn client_timeouts_under_a_paused_clock() {
 
 #[tokio::test(start_paused = true)]
 async fn getupdates_timeout_reports_timed_out_and_keeps_no_cursor() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/getupdates"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)))
         .mount(&server)
@@ -421,7 +421,7 @@ async fn getupdates_timeout_reports_timed_out_and_keeps_no_cursor() {
 
 #[tokio::test]
 async fn dropping_a_call_cancels_it_at_once() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/getupdates"))
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3600)))
         .mount(&server)
@@ -441,7 +441,7 @@ async fn dropping_a_call_cancels_it_at_once() {
 
 #[tokio::test]
 async fn getupdates_sends_the_cursor_and_uses_the_hint_rule() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/getupdates"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"ret": 0, "msgs": [], "get_updates_buf": "", "longpolling_timeout_ms": 300000}),
@@ -470,7 +470,7 @@ async fn getupdates_sends_the_cursor_and_uses_the_hint_rule() {
 
 #[tokio::test]
 async fn sendmessage_without_message_id_is_unconfirmed() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/sendmessage"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ret": 0})))
         .mount(&server)
@@ -485,7 +485,7 @@ async fn sendmessage_without_message_id_is_unconfirmed() {
 
 #[tokio::test]
 async fn getuploadurl_without_either_url_is_an_error() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/getuploadurl"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"ret": 0, "upload_param": ""})),
@@ -501,7 +501,7 @@ async fn getuploadurl_without_either_url_is_an_error() {
 
 #[tokio::test]
 async fn getconfig_without_ticket_is_a_decode_error() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/getconfig"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ret": 0})))
         .mount(&server)
@@ -513,8 +513,8 @@ async fn getconfig_without_ticket_is_a_decode_error() {
 
 #[tokio::test]
 async fn qr_status_poll_sends_code_and_goes_to_the_redirect_base() {
-    let main = MockServer::start().await;
-    let other = MockServer::start().await;
+    let main = crate::support::server().await;
+    let other = crate::support::server().await;
     Mock::given(path("/ilink/bot/get_qrcode_status"))
         .and(query_param("qrcode", "q 1&x"))
         .and(query_param("verify_code", "123456"))
@@ -533,7 +533,7 @@ async fn qr_status_poll_sends_code_and_goes_to_the_redirect_base() {
 
 #[tokio::test]
 async fn oversized_replies_are_refused() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let huge = format!(r#"{{"ret":0,"errmsg":"{}"}}"#, "x".repeat(65 * 1024 * 1024));
     Mock::given(path("/ilink/bot/msg/notifystart"))
         .respond_with(ResponseTemplate::new(200).set_body_string(huge))
@@ -550,7 +550,7 @@ async fn oversized_replies_are_refused() {
 
 #[tokio::test]
 async fn no_token_means_no_authorization_header() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/get_bot_qrcode"))
         .and(header("AuthorizationType", "ilink_bot_token"))
         .and(header_exists("X-WECHAT-UIN"))
@@ -597,7 +597,7 @@ fn builder_rejects_bad_urls_and_versions() {
 
 #[tokio::test]
 async fn bot_agent_is_sanitized_into_base_info() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ret": 0})))
         .mount(&server)

@@ -47,7 +47,7 @@ fn fast() -> LoginOptions {
 /// A server whose QR fetches hand out `q1`, `q2`, ... and whose status polls
 /// answer `statuses` in order (repeating the last).
 async fn server_with(statuses: Vec<serde_json::Value>) -> MockServer {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let qrs = (1..=5)
         .map(|n| json!({"qrcode": format!("q{n}"), "qrcode_img_content": format!("https://qr/q{n}")}))
         .collect();
@@ -246,8 +246,8 @@ async fn expired_then_confirmed_on_the_second_qr() {
 async fn idc_redirect_polls_the_redirect_host_with_the_current_scheme() {
     // The main server redirects to the IDC server, which sees the QR expire;
     // the refresh goes back to the configured base, where the login completes.
-    let main = MockServer::start().await;
-    let idc = MockServer::start().await;
+    let main = crate::support::server().await;
+    let idc = crate::support::server().await;
     let redirect_host = idc.address().to_string();
     let qrs = (1..=3)
         .map(|n| json!({"qrcode": format!("q{n}"), "qrcode_img_content": "u"}))
@@ -335,7 +335,7 @@ async fn confirmed_without_token_or_bot_id_fails() {
 
 #[tokio::test]
 async fn unknown_statuses_and_failed_polls_count_as_wait() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/get_bot_qrcode"))
         .respond_with(
             ResponseTemplate::new(200)
@@ -415,7 +415,7 @@ async fn a_qr_is_fresh_for_five_minutes() {
 
 #[tokio::test]
 async fn a_failed_qr_fetch_is_an_error() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/get_bot_qrcode"))
         .respond_with(ResponseTemplate::new(500))
         .mount(&server)

@@ -41,7 +41,7 @@ fn ok_upload() -> ResponseTemplate {
 
 #[tokio::test]
 async fn upload_bytes_to_the_built_url() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     mount_upload_url(&server, json!({"ret": 0, "upload_param": "up&param=1"})).await;
     Mock::given(method("POST"))
         .and(path("/c2c/upload"))
@@ -98,7 +98,7 @@ async fn upload_bytes_to_the_built_url() {
 
 #[tokio::test]
 async fn upload_a_file_streamed_to_the_full_url() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let full = format!("{}/direct/upload?x=1", server.uri());
     mount_upload_url(
         &server,
@@ -135,7 +135,7 @@ async fn upload_a_file_streamed_to_the_full_url() {
 
 #[tokio::test]
 async fn upload_retries_5xx_and_succeeds_on_the_third_attempt() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     mount_upload_url(&server, json!({"ret": 0, "upload_param": "p"})).await;
     Mock::given(path("/c2c/upload"))
         .respond_with(Sequence::new(vec![
@@ -159,7 +159,7 @@ async fn upload_retries_5xx_and_succeeds_on_the_third_attempt() {
 
 #[tokio::test]
 async fn upload_gives_up_after_three_attempts() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     mount_upload_url(&server, json!({"ret": 0, "upload_param": "p"})).await;
     Mock::given(path("/c2c/upload"))
         .respond_with(ResponseTemplate::new(502))
@@ -178,7 +178,7 @@ async fn upload_gives_up_after_three_attempts() {
 
 #[tokio::test]
 async fn upload_4xx_aborts_at_once_with_the_server_message() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     mount_upload_url(&server, json!({"ret": 0, "upload_param": "p"})).await;
     Mock::given(path("/c2c/upload"))
         .respond_with(ResponseTemplate::new(403).insert_header("x-error-message", "file too big"))
@@ -205,7 +205,7 @@ async fn upload_200_without_header_is_a_failure_and_so_is_201() {
         ResponseTemplate::new(200),
         ResponseTemplate::new(201).insert_header("x-encrypted-param", "p"),
     ] {
-        let server = MockServer::start().await;
+        let server = crate::support::server().await;
         mount_upload_url(&server, json!({"ret": 0, "upload_param": "p"})).await;
         Mock::given(path("/c2c/upload"))
             .respond_with(reply)
@@ -228,7 +228,7 @@ async fn upload_200_without_header_is_a_failure_and_so_is_201() {
 
 #[tokio::test]
 async fn upload_of_a_missing_file_is_an_io_error() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let err = client(&server)
         .upload_media(
             MediaSource::Path("/nonexistent/x.png".into()),
@@ -256,7 +256,7 @@ async fn serve_cdn(server: &MockServer, route: &str, body: Vec<u8>) {
 
 #[tokio::test]
 async fn download_decrypts_with_every_key_form() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let key = AesKey::new(*b"0123456789abcdef");
     let data = pattern(70_001);
     serve_cdn(&server, "/c2c/download", crypto::encrypt(&key, &data)).await;
@@ -295,7 +295,7 @@ async fn download_decrypts_with_every_key_form() {
 
 #[tokio::test]
 async fn download_prefers_full_url_on_the_cdn_host() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let key = AesKey::random();
     serve_cdn(&server, "/elsewhere/obj", crypto::encrypt(&key, b"hello")).await;
     let mut media = CdnMedia::default();
@@ -310,7 +310,7 @@ async fn download_prefers_full_url_on_the_cdn_host() {
 
 #[tokio::test]
 async fn an_image_without_key_downloads_as_plaintext_but_a_file_errors() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     serve_cdn(&server, "/c2c/download", b"\x89PNG plain".to_vec()).await;
     let c = client(&server);
     let msg = inbound(
@@ -334,7 +334,7 @@ async fn an_image_without_key_downloads_as_plaintext_but_a_file_errors() {
 
 #[tokio::test]
 async fn download_cap_is_enforced_while_reading() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let key = AesKey::random();
     serve_cdn(
         &server,
@@ -363,7 +363,7 @@ async fn download_cap_is_enforced_while_reading() {
 
 #[tokio::test]
 async fn bad_padding_and_bad_keys_are_errors() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let key = AesKey::random();
     let mut ct = crypto::encrypt(&key, b"sixteen bytes!!!");
     let n = ct.len();
@@ -387,7 +387,7 @@ async fn bad_padding_and_bad_keys_are_errors() {
 
 #[tokio::test]
 async fn download_non_2xx_is_an_error() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     Mock::given(path("/c2c/download"))
         .respond_with(ResponseTemplate::new(404))
         .mount(&server)
@@ -412,7 +412,7 @@ async fn download_non_2xx_is_an_error() {
 
 #[tokio::test]
 async fn full_url_to_other_private_hosts_or_schemes_is_refused() {
-    let server = MockServer::start().await;
+    let server = crate::support::server().await;
     let c = client(&server);
     let port = server.address().port();
     for url in [

@@ -13,8 +13,8 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// A server that answers every endpoint with a success.
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
+async fn answering_server() -> MockServer {
+    let server = crate::support::server().await;
     Mock::given(path("/ilink/bot/getuploadurl"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"ret": 0, "upload_param": "up-param"})),
@@ -69,7 +69,7 @@ fn target() -> ReplyTarget {
 
 /// Runs every call once and returns each request body under a name.
 async fn every_body() -> Vec<(&'static str, Value)> {
-    let server = server().await;
+    let server = answering_server().await;
     let c = client(&server);
     let mut out = Vec::new();
 
@@ -187,7 +187,7 @@ async fn request_bodies() {
 
 #[tokio::test]
 async fn qr_status_poll_and_cdn_upload_requests() {
-    let server = server().await;
+    let server = answering_server().await;
     let c = client(&server);
     c.get_qrcode_status(None, "q1", Some("123456"))
         .await

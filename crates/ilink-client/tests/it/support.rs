@@ -72,3 +72,10 @@ impl wiremock::Respond for Sequence {
         self.replies[n.min(self.replies.len() - 1)].clone()
     }
 }
+
+/// A mock server of this test's own. wiremock's `MockServer::start` hands out
+/// pooled servers, and a request that a previous test abandoned (a timeout
+/// test's, say) can still arrive at a pooled server after it was reset.
+pub async fn server() -> MockServer {
+    MockServer::builder().start().await
+}

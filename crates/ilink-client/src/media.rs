@@ -382,6 +382,9 @@ impl IlinkClient {
     /// plaintext size. `key` `None` downloads plaintext, which only an image may be
     /// (use [`crate::crypto::parse_key`] to pick the key from an item). More than
     /// `cap` plaintext bytes is [`ErrorKind::TooLarge`].
+    ///
+    /// On an error, whatever was already written to `sink` must be discarded:
+    /// write to a temporary file and rename it only after success.
     pub async fn download_media<W: AsyncWrite + Unpin>(
         &self,
         media: &CdnMedia,

@@ -1,6 +1,6 @@
 //! insta snapshots of every request body the client sends (random fields
 //! redacted), and a check that each has the same shape as what the published
-//! plugin sends (the captured wire fixtures, copied to `tests/fixtures/wire`).
+//! plugin sends (the captured wire fixtures, copied to `fixtures/wire` at the workspace root).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -250,7 +250,7 @@ fn shape_of(v: &Value) -> BTreeSet<String> {
 
 /// The shapes of the bodies the published plugin sent to `endpoint`.
 fn plugin_shapes(endpoint: &str) -> Vec<BTreeSet<String>> {
-    let text = include_str!("../fixtures/wire/ts-plugin-2.4.9.requests.json");
+    let text = include_str!("../../../../fixtures/wire/ts-plugin-2.4.9.requests.json");
     let records: Vec<Value> = serde_json::from_str(text).unwrap();
     records
         .iter()

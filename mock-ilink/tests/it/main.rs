@@ -1,0 +1,3 @@
+//! Integration tests of mock-ilink over real loopback HTTP, driven through
+//! `ilink-client` (which cross-checks both sides of the wire).
+#![allow(clippy::unwrap_used, missing_docs)]

@@ -1,1 +1,2 @@
+//! Placeholder replaced by the load benchmark.
 fn main() {}

@@ -360,4 +360,7 @@ pub struct Health {
     pub ok: bool,
     /// Request records dropped past `--max-requests`.
     pub requests_dropped: u64,
+    /// getupdates requests held right now (an addition to the contract).
+    #[serde(default)]
+    pub held_polls: u64,
 }

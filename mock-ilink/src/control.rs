@@ -40,9 +40,12 @@ pub(crate) fn handle(shared: &Shared, ctx: &Ctx) -> Reply {
     let method = &ctx.method;
     let mut state = shared.lock();
     let result = match (method, seg.as_slice()) {
-        (&Method::GET, ["health"]) => Ok(Reply::ok(
-            json!({"ok": true, "requests_dropped": state.requests_dropped}),
-        )),
+        (&Method::GET, ["health"]) => Ok(Reply::ok(json!({
+            "ok": true,
+            "requests_dropped": state.requests_dropped,
+            // An addition to the contract: how many getupdates are held right now.
+            "held_polls": state.bots.values().filter(|b| b.held.is_some()).count(),
+        }))),
         (&Method::POST, ["reset"]) => {
             state.reset();
             Ok(Reply::ok(json!({"ok": true})))

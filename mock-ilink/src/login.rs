@@ -164,12 +164,7 @@ fn confirm_login(
             u
         }
     };
-    let bound = login.local_token_list.iter().find_map(|t| {
-        let id = state.bot_of_token(t)?;
-        let bot = state.bots.get(id)?;
-        (bot.token == *t && !bot.stale && bot.owner == user).then(|| bot.id.clone())
-    });
-    if let Some(id) = bound {
+    if let Some(id) = bound_bot(state, login, &user) {
         login.phase = LoginPhase::BindedRedirect;
         login.bot_id = Some(id.clone());
         let bot = &state.bots[&id];
@@ -180,8 +175,6 @@ fn confirm_login(
             let token = state.rotate_token(&id).ok_or("bot vanished")?;
             if let Some(bot) = state.bots.get_mut(&id) {
                 bot.owner = user.clone();
-                // A held poll with the old token now answers -14.
-                bot.notify.notify_waiters();
             }
             (id, token)
         }
@@ -204,6 +197,38 @@ fn confirm_login(
     Ok(json!({"bot_id": id, "token": token, "owner_user_id": user}))
 }
 
+/// The bot `user` owns whose current (not stale) token is in the QR's
+/// `local_token_list`, if any: a confirm then answers `binded_redirect`.
+fn bound_bot(state: &State, login: &Login, user: &str) -> Option<String> {
+    login.local_token_list.iter().find_map(|t| {
+        let id = state.bot_of_token(t)?;
+        let bot = state.bots.get(id)?;
+        (bot.token == *t && !bot.stale && bot.owner == user).then(|| bot.id.clone())
+    })
+}
+
+/// What the QR's next status poll (without a verify code) answers: its phase,
+/// or what a pending redirect or auto-login makes of it (see [`poll`]).
+fn next_status(state: &State, login: &Login) -> &'static str {
+    match current_phase(state, login) {
+        LoginPhase::Wait | LoginPhase::Scanned if login.redirect_host.is_some() => {
+            "scaned_but_redirect"
+        }
+        LoginPhase::Wait if state.config.auto_login && login.polls == 0 => "scaned",
+        LoginPhase::Wait | LoginPhase::Scanned if state.config.auto_login => {
+            match login
+                .user
+                .as_deref()
+                .and_then(|u| bound_bot(state, login, u))
+            {
+                Some(_) => "binded_redirect",
+                None => "confirmed",
+            }
+        }
+        phase => phase.status(),
+    }
+}
+
 /// `GET /_mock/logins`.
 pub(crate) fn list(state: &State) -> Value {
     let logins: Vec<Value> = state
@@ -213,7 +238,7 @@ pub(crate) fn list(state: &State) -> Value {
         .map(|l| {
             let mut v = json!({
                 "qrcode": l.qrcode,
-                "status": current_phase(state, l).status(),
+                "status": next_status(state, l),
                 "polls": l.polls,
                 "local_token_list": l.local_token_list,
             });
@@ -232,7 +257,21 @@ pub(crate) fn act(state: &mut State, qrcode: &str, action: &str, body: &Value) -
         return Reply::error(StatusCode::NOT_FOUND, format!("unknown QR code {qrcode}"));
     };
     let str_field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+    let phase = current_phase(state, &login);
+    let finished = matches!(
+        phase,
+        LoginPhase::Expired
+            | LoginPhase::Confirmed(_)
+            | LoginPhase::BindedRedirect
+            | LoginPhase::VerifyBlocked
+    );
     let reply = match action {
+        // A finished login keeps answering what it answers "from now on":
+        // a scan cannot revive an expired QR, nor a confirm redo a confirmed one.
+        "scan" | "confirm" | "verify-code" | "redirect" if finished => Reply::error(
+            StatusCode::CONFLICT,
+            format!("QR code {qrcode} is already {}", phase.status()),
+        ),
         "scan" => {
             login.user = Some(match str_field("user_id") {
                 Some(u) => u,

@@ -447,8 +447,11 @@ fn check_media(state: &mut State, bot_id: &str, path: &str, item: &Value) -> Vec
         .and_then(Value::as_str)
         .filter(|k| !k.is_empty() && kind == "image")
         .or_else(|| content.pointer("/media/aes_key").and_then(Value::as_str));
+    // A key other than the one the object was encrypted with does not
+    // decrypt it, even when its garbage happens to end in valid padding.
     let plain = key_text
         .and_then(crypto::parse_key)
+        .filter(|key| object.key.is_none_or(|k| k == *key))
         .and_then(|key| crypto::decrypt(&key, &object.ciphertext));
     let Some(plain) = plain else {
         state.violate(

@@ -384,12 +384,14 @@ impl State {
         Ok(self.bots.entry(id).or_insert(bot))
     }
 
-    /// Gives a bot a new current token; the old one answers -14 from now on.
+    /// Gives a bot a new current token; the old one answers -14 from now on,
+    /// including a poll it holds (answered at once).
     pub fn rotate_token(&mut self, bot_id: &str) -> Option<String> {
         let token = self.new_token(bot_id);
         let bot = self.bots.get_mut(bot_id)?;
         bot.token = token.clone();
         bot.stale = false;
+        bot.notify.notify_waiters();
         self.tokens.insert(token.clone(), bot_id.to_owned());
         Some(token)
     }

@@ -10,6 +10,7 @@ use mock_ilink::api::{Confirm, FaultSpec, Inbound, NewBot};
 use mock_ilink::{MockError, MockIlink};
 use serde_json::{json, Value};
 
+use crate::support::client;
 use crate::support::wait_for;
 
 /// The client timeout of getupdates calls.
@@ -17,15 +18,6 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn mock() -> MockIlink {
     MockIlink::builder().long_poll_ms(300).start().unwrap()
-}
-
-fn client(mock: &MockIlink, token: &str) -> IlinkClient {
-    IlinkClient::builder()
-        .base_url(mock.base_url())
-        .cdn_base_url(mock.cdn_base_url())
-        .token(token)
-        .build()
-        .unwrap()
 }
 
 fn anon_client(mock: &MockIlink) -> IlinkClient {

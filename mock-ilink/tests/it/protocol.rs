@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::client;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ilink_client::builders::{media_item, text_item};
@@ -25,15 +26,6 @@ const POLL_TIMEOUT: Duration = Duration::from_secs(15);
 /// A mock whose idle polls are held 360 ms.
 fn quick_mock() -> MockIlink {
     MockIlink::builder().long_poll_ms(400).start().unwrap()
-}
-
-fn client(mock: &MockIlink, token: &str) -> IlinkClient {
-    IlinkClient::builder()
-        .base_url(mock.base_url())
-        .cdn_base_url(mock.cdn_base_url())
-        .token(token)
-        .build()
-        .unwrap()
 }
 
 async fn bot(mock: &MockIlink) -> BotCredentials {

@@ -395,3 +395,37 @@ pub fn pairing_reply(channel: &str, code: &str, id_line: &str, profile: HostProf
 pub fn weixin_id_line(sender: &str) -> String {
     format!("Your WeChat user id: {sender}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairing_reply_of_each_era() {
+        let id = weixin_id_line("a1@im.wechat");
+        assert_eq!(id, "Your WeChat user id: a1@im.wechat");
+        let early = pairing_reply("openclaw-weixin", "ABCD2345", &id, HostProfile::Early);
+        assert_eq!(
+            early,
+            "OpenClaw: access not configured.\n\nYour WeChat user id: a1@im.wechat\n\n\
+             Pairing code: ABCD2345\n\nAsk the bot owner to approve with:\n\
+             openclaw pairing approve openclaw-weixin ABCD2345"
+        );
+        let late = pairing_reply("openclaw-weixin", "ABCD2345", &id, HostProfile::Late);
+        assert_eq!(
+            late,
+            "OpenClaw: access not configured.\n\nYour WeChat user id: a1@im.wechat\n\n\
+             Pairing code:\n```\nABCD2345\n```\n\nAsk the bot owner to approve with:\n\
+             openclaw pairing approve openclaw-weixin ABCD2345\n\
+             ```\nopenclaw pairing approve openclaw-weixin ABCD2345\n```"
+        );
+        let newest = pairing_reply("openclaw-weixin", "ABCD2345", &id, HostProfile::Newest);
+        assert_eq!(
+            newest,
+            "OpenClaw: access not configured.\n\nYour WeChat user id: a1@im.wechat\n\
+             Pairing code:\n```\nABCD2345\n```\n\nAsk the bot owner to approve with:\n\
+             ```\nopenclaw pairing approve openclaw-weixin ABCD2345\n```"
+        );
+        assert!(APPROVED_NOTICE.starts_with("✅ OpenClaw access approved."));
+    }
+}

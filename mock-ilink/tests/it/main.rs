@@ -5,4 +5,5 @@
 mod binary;
 mod control;
 mod protocol;
+mod readme;
 mod support;

@@ -125,27 +125,9 @@ async fn auto_login_completes_with_no_control_call_and_sigterm_exits_cleanly() {
     assert!(status.success(), "{status}");
 }
 
-#[tokio::test]
-async fn sigint_exits_cleanly_and_seed_makes_ids_reproducible() {
-    let mut bots = Vec::new();
-    for _ in 0..2 {
-        let (child, url) = spawn(&["--seed", "42"]);
-        let bot: serde_json::Value = reqwest::Client::new()
-            .post(format!("{url}/_mock/bots"))
-            .body("{}")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        bots.push(bot);
-        let status = stop(child, "INT");
-        assert!(status.success(), "{status}");
-    }
-    assert_eq!(bots[0], bots[1], "same seed, same bot");
-    let (child, url) = spawn(&["--seed", "43"]);
-    let other: serde_json::Value = reqwest::Client::new()
+/// `POST /_mock/bots {}` on the mock at `url`.
+async fn create_bot(url: &str) -> serde_json::Value {
+    reqwest::Client::new()
         .post(format!("{url}/_mock/bots"))
         .body("{}")
         .send()
@@ -153,7 +135,22 @@ async fn sigint_exits_cleanly_and_seed_makes_ids_reproducible() {
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sigint_exits_cleanly_and_seed_makes_ids_reproducible() {
+    let mut bots = Vec::new();
+    for _ in 0..2 {
+        let (child, url) = spawn(&["--seed", "42"]);
+        let bot = create_bot(&url).await;
+        bots.push(bot);
+        let status = stop(child, "INT");
+        assert!(status.success(), "{status}");
+    }
+    assert_eq!(bots[0], bots[1], "same seed, same bot");
+    let (child, url) = spawn(&["--seed", "43"]);
+    let other = create_bot(&url).await;
     assert_ne!(other["token"], bots[0]["token"]);
     assert!(stop(child, "TERM").success());
 }

@@ -25,13 +25,24 @@ fn readme_curl_examples_work_as_written() {
             "./target/debug/mock-ilink",
             env!("CARGO_BIN_EXE_mock-ilink"),
         )
-        .replace("/tmp/mock-ilink.out", out.to_str().unwrap());
-    let script = format!(
-        "set -euo pipefail\n{script}\necho\necho \"VIOLATIONS=$(curl -s \"$MOCK/_mock/violations\")\"\nkill $MOCK_PID\nwait $MOCK_PID || true\n"
+        .replace("/tmp/mock-ilink.out", out.to_str().unwrap())
+        // Bound the README's wait for the URL line, so a mock that fails to
+        // start fails the test instead of hanging it.
+        .replace(
+            "until grep -q MOCK_ILINK_URL",
+            "for _ in $(seq 300); do grep -q MOCK_ILINK_URL",
+        )
+        .replace("; do sleep 0.1; done", " && break; sleep 0.1; done");
+    assert!(
+        script.contains("for _ in $(seq 300)"),
+        "the README's wait loop changed"
     );
-    let run = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
+    // Whatever happens, the mock the script started is stopped by its pid.
+    let script = format!(
+        "set -euo pipefail\ntrap 'kill ${{MOCK_PID:-}} 2>/dev/null || true' EXIT\n{script}\necho\necho \"VIOLATIONS=$(curl -s \"$MOCK/_mock/violations\")\"\n"
+    );
+    let run = Command::new("timeout")
+        .args(["120", "bash", "-c", &script])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);

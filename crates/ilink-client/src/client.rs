@@ -223,7 +223,7 @@ pub(crate) fn join_url(base: &str, path: &str) -> String {
     )
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     http: reqwest::Client,
     base_url: String,
@@ -356,20 +356,11 @@ impl IlinkClient {
             Some(b) => trim_slash(parse_base(b, "base URL")?.as_str()),
             None => self.inner.base_url.clone(),
         };
-        let inner = &self.inner;
+        let mut inner = Inner::clone(&self.inner);
+        inner.base_url = base_url;
+        inner.token = Some(token.into());
         Ok(Self {
-            inner: Arc::new(Inner {
-                http: inner.http.clone(),
-                base_url,
-                cdn_base_url: inner.cdn_base_url.clone(),
-                cdn_host: inner.cdn_host.clone(),
-                token: Some(token.into()),
-                app_id: inner.app_id.clone(),
-                client_version: inner.client_version.clone(),
-                base_info: inner.base_info.clone(),
-                route_tag: inner.route_tag.clone(),
-                timeouts: inner.timeouts,
-            }),
+            inner: Arc::new(inner),
         })
     }
 

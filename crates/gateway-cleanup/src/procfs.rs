@@ -19,11 +19,9 @@ pub struct ProcessInfo {
 
 /// Reads a process; `None` when it is gone or unreadable.
 pub fn process(pid: u32) -> Option<ProcessInfo> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let ppid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("PPid:"))
-        .and_then(|v| v.trim().parse().ok());
+    // A process whose status cannot be read is gone (or not ours to see).
+    fs::metadata(format!("/proc/{pid}/status")).ok()?;
+    let ppid = parent_of(pid);
     let name = fs::read_to_string(format!("/proc/{pid}/comm"))
         .map(|s| s.trim_end().to_owned())
         .unwrap_or_default();

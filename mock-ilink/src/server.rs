@@ -179,9 +179,10 @@ async fn handle(
         .uri
         .query()
         .map(|q| {
+            // The first value of each key, decoded (`+` is a space).
             let mut map = HashMap::new();
-            for (k, v) in url_pairs(q) {
-                map.entry(k).or_insert(v);
+            for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
+                map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
             }
             map
         })
@@ -379,22 +380,6 @@ fn to_response(reply: Reply) -> Response<Full<Bytes>> {
         }
     }
     resp
-}
-
-/// Decoded `key=value` pairs of a query string.
-pub(crate) fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode_component(k), decode_component(v))
-    })
-}
-
-/// Percent-decodes a query component (`+` is a space).
-pub(crate) fn decode_component(s: &str) -> String {
-    let spaced = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// Percent-encodes a query component.

@@ -144,55 +144,57 @@ async fn getupdates(
         Duration::from_millis(state.config.long_poll_ms * 9 / 10)
     };
     let deadline = tokio::time::Instant::now() + hold;
-    let mut guard: Option<HeldGuard<'_>> = None;
-    let mut release: Option<oneshot::Receiver<()>> = None;
-    loop {
-        let notify;
-        {
-            let mut state = shared.lock();
-            let Some(bot_id) = current_bot(&state, ctx) else {
-                return stale_reply();
-            };
-            if state.bots.get(&bot_id).is_some_and(|b| !b.queue.is_empty()) {
-                return batch_reply(&mut state, &bot_id, 0);
-            }
-            if guard.is_none() {
-                let poll_id = state.next_poll_id;
-                state.next_poll_id += 1;
-                let (tx, rx) = oneshot::channel();
-                let older = state.bots.get_mut(&bot_id).and_then(|b| {
-                    b.held.replace(HeldPoll {
-                        id: poll_id,
-                        release: tx,
-                    })
-                });
-                if let Some(older) = older {
-                    // Its registration still exists, so its connection is still open.
-                    let _ = older.release.send(());
-                    state.violate(
-                        "getupdates.concurrent",
-                        "a second poll while one is held on an open connection",
-                        &ctx.path,
-                        Some(&bot_id),
-                        None,
-                    );
-                }
-                guard = Some(HeldGuard {
-                    shared,
-                    bot_id: bot_id.clone(),
-                    poll_id,
-                });
-                release = Some(rx);
-            }
-            notify = state.bots.get(&bot_id).map(|b| b.notify.clone());
+    // Messages already queued are answered at once; otherwise this poll is
+    // registered as the bot's held one, releasing an older one.
+    let (guard, mut release) = {
+        let mut state = shared.lock();
+        let Some(bot_id) = current_bot(&state, ctx) else {
+            return stale_reply();
+        };
+        if state.bots.get(&bot_id).is_some_and(|b| !b.queue.is_empty()) {
+            return batch_reply(&mut state, &bot_id, 0);
         }
-        let Some(notify) = notify else {
+        let poll_id = state.next_poll_id;
+        state.next_poll_id += 1;
+        let (tx, rx) = oneshot::channel();
+        let older = state.bots.get_mut(&bot_id).and_then(|b| {
+            b.held.replace(HeldPoll {
+                id: poll_id,
+                release: tx,
+            })
+        });
+        if let Some(older) = older {
+            // Its registration still exists, so its connection is still open.
+            let _ = older.release.send(());
+            state.violate(
+                "getupdates.concurrent",
+                "a second poll while one is held on an open connection",
+                &ctx.path,
+                Some(&bot_id),
+                None,
+            );
+        }
+        let guard = HeldGuard {
+            shared,
+            bot_id,
+            poll_id,
+        };
+        (guard, rx)
+    };
+    loop {
+        let Some(notify) = shared
+            .lock()
+            .bots
+            .get(&guard.bot_id)
+            .map(|b| b.notify.clone())
+        else {
             return stale_reply();
         };
         let notified = notify.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        // Re-check after registering for wake-ups, so a message queued in between is not missed.
+        // Checked after registering for wake-ups, so a message queued or a
+        // token gone stale in between is not missed.
         {
             let mut state = shared.lock();
             let Some(bot_id) = current_bot(&state, ctx) else {
@@ -202,17 +204,9 @@ async fn getupdates(
                 return batch_reply(&mut state, &bot_id, 0);
             }
         }
-        let released = async {
-            match release.as_mut() {
-                Some(rx) => {
-                    let _ = rx.await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
         tokio::select! {
             () = &mut notified => continue,
-            () = released => break,
+            _ = &mut release => break,
             () = tokio::time::sleep_until(deadline) => break,
         }
     }

@@ -236,11 +236,7 @@ async fn getupdates_hands_out_at_most_100_per_reply() {
     let mock = quick_mock();
     let b = bot(&mock).await;
     let c = client(&mock, &b.token);
-    for i in 0..150 {
-        mock.inbound(&b.bot_id, &Inbound::text("u1@im.wechat", format!("m{i}")))
-            .await
-            .unwrap();
-    }
+    inject_texts(&mock, &b.bot_id, 150).await;
     let first = poll(&c, "").await;
     assert_eq!(first.msgs.len(), 100);
     assert_eq!(text_of(&first.msgs[0]), "m0");
@@ -311,11 +307,7 @@ async fn old_cursor_does_not_replay() {
     let first = poll(&c, "").await;
     assert!(first.msgs.is_empty());
     let c1 = first.get_updates_buf.unwrap();
-    for i in 0..2 {
-        mock.inbound(&b.bot_id, &Inbound::text("u1@im.wechat", format!("m{i}")))
-            .await
-            .unwrap();
-    }
+    inject_texts(&mock, &b.bot_id, 2).await;
     let got = poll(&c, &c1).await;
     assert_eq!(got.msgs.len(), 2);
     let c2 = got.get_updates_buf.unwrap();
@@ -538,11 +530,7 @@ async fn redeliver_fault_repeats_the_last_handed_out_messages() {
     let mock = quick_mock();
     let b = bot(&mock).await;
     let c = client(&mock, &b.token);
-    for i in 0..3 {
-        mock.inbound(&b.bot_id, &Inbound::text("u1@im.wechat", format!("m{i}")))
-            .await
-            .unwrap();
-    }
+    inject_texts(&mock, &b.bot_id, 3).await;
     let first = poll(&c, "").await;
     assert_eq!(first.msgs.len(), 3);
     mock.add_fault(&FaultSpec {
@@ -625,11 +613,7 @@ async fn repeated_client_id_is_idempotent_and_uses_no_budget() {
     }
     assert_eq!(outbound_len(&mock, &b).await, 1);
     // 9 more distinct messages fit the allowance of 10; the repeats used none.
-    for i in 0..9 {
-        c.send_message(text_reply(peer, Some(&token), &format!("r{i}")))
-            .await
-            .unwrap();
-    }
+    send_ok(&c, peer, &token, 9).await;
     let err = c
         .send_message(text_reply(peer, Some(&token), "one too many"))
         .await
@@ -802,11 +786,7 @@ async fn invalid_messages_answer_minus_3_and_are_not_stored() {
     let n = violations(&mock).await.len();
     assert_eq!(n, cases.len() + 1);
     // None of them used the allowance: ten valid sends still pass.
-    for i in 0..10 {
-        c.send_message(text_reply(peer, Some(&token), &format!("ok{i}")))
-            .await
-            .unwrap();
-    }
+    send_ok(&c, peer, &token, 10).await;
     assert_eq!(violations(&mock).await.len(), n);
 }
 
@@ -899,11 +879,7 @@ async fn text_over_16384_utf8_bytes_answers_minus_2() {
     let list = violations(&mock).await;
     assert_eq!(rules(&list), ["sendmessage.text_too_long"], "{list:?}");
     // The rejected one used no allowance: 9 more fit.
-    for i in 0..9 {
-        c.send_message(text_reply(peer, Some(&token), &format!("ok{i}")))
-            .await
-            .unwrap();
-    }
+    send_ok(&c, peer, &token, 9).await;
 }
 
 #[tokio::test]
@@ -965,6 +941,15 @@ async fn context_token_must_be_the_newest_handed_out() {
 }
 
 // ---------------------------------------------------------------- reply budget
+
+/// Injects `n` texts `m0`, `m1`, ... from `u1@im.wechat` to the bot.
+async fn inject_texts(mock: &MockIlink, bot_id: &str, n: usize) {
+    for i in 0..n {
+        mock.inbound(bot_id, &Inbound::text("u1@im.wechat", format!("m{i}")))
+            .await
+            .unwrap();
+    }
+}
 
 /// Sends `n` distinct texts, each of which must be accepted.
 async fn send_ok(c: &IlinkClient, peer: &str, token: &str, n: usize) {

@@ -1003,9 +1003,10 @@ pub trait TargetResolver: Send + Sync {
 /// The suffix of a WeChat user id.
 pub const WEIXIN_USER_ID_SUFFIX: &str = "@im.wechat";
 
-/// Whether `target` looks like a WeChat user id: after trimming and an
-/// optional `user:` prefix (any case), something ending in `@im.wechat` (any
-/// case) with a non-empty part before it.
+/// Whether `target` looks like a WeChat user id: after
+/// [`normalize_allow_entry`](crate::admission::normalize_allow_entry) (trimmed,
+/// a `user:` or channel prefix removed, lower-cased), something ending in
+/// `@im.wechat` with a non-empty part before it.
 ///
 /// ```
 /// use channel_contract::plugin::looks_like_weixin_user_id;
@@ -1013,15 +1014,9 @@ pub const WEIXIN_USER_ID_SUFFIX: &str = "@im.wechat";
 /// assert!(!looks_like_weixin_user_id("Alice"));
 /// ```
 pub fn looks_like_weixin_user_id(target: &str) -> bool {
-    let t = target.trim();
-    let t = match t.get(..5) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("user:") => t[5..].trim_start(),
-        _ => t,
-    };
-    let suffix = WEIXIN_USER_ID_SUFFIX.len();
-    t.len() > suffix
-        && t.is_char_boundary(t.len() - suffix)
-        && t[t.len() - suffix..].eq_ignore_ascii_case(WEIXIN_USER_ID_SUFFIX)
+    // The allow-list normalization strips the prefix and lower-cases.
+    let t = crate::admission::normalize_allow_entry(target);
+    t.len() > WEIXIN_USER_ID_SUFFIX.len() && t.ends_with(WEIXIN_USER_ID_SUFFIX)
 }
 
 /// The Weixin [`TargetResolver`]: [`looks_like_weixin_user_id`].

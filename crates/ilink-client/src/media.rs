@@ -300,14 +300,10 @@ impl IlinkClient {
             }
             None => {
                 let param = reply.upload_param.unwrap_or_default();
-                let mut url =
-                    url::Url::parse(&join_url(self.cdn_base_url(), "upload")).map_err(|e| {
-                        Error::new(ErrorKind::Config("CDN upload URL".into())).with_source(e)
-                    })?;
-                url.query_pairs_mut()
-                    .append_pair("encrypted_query_param", &param)
-                    .append_pair("filekey", &filekey);
-                url.into()
+                self.cdn_url(
+                    "upload",
+                    &[("encrypted_query_param", &param), ("filekey", &filekey)],
+                )?
             }
         };
 
@@ -479,10 +475,14 @@ impl IlinkClient {
             .as_deref()
             .filter(|p| !p.is_empty())
             .ok_or_else(|| Error::new(ErrorKind::NoMediaLocation))?;
-        let mut url = url::Url::parse(&join_url(self.cdn_base_url(), "download"))
-            .map_err(|e| Error::new(ErrorKind::Config("CDN download URL".into())).with_source(e))?;
-        url.query_pairs_mut()
-            .append_pair("encrypted_query_param", param);
+        self.cdn_url("download", &[("encrypted_query_param", param)])
+    }
+
+    /// `<cdn>/<path>?<pairs>`, the pairs URL-encoded.
+    fn cdn_url(&self, path: &str, pairs: &[(&str, &str)]) -> Result<String> {
+        let mut url = url::Url::parse(&join_url(self.cdn_base_url(), path))
+            .map_err(|e| Error::new(ErrorKind::Config(format!("CDN {path} URL"))).with_source(e))?;
+        url.query_pairs_mut().extend_pairs(pairs);
         Ok(url.into())
     }
 

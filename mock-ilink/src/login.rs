@@ -13,7 +13,7 @@ const MAX_WRONG_CODES: u32 = 3;
 
 pub(crate) fn get_bot_qrcode(shared: &Shared, ctx: &Ctx) -> Reply {
     let mut state = shared.lock();
-    let Some(body) = ctx.json().filter(Value::is_object) else {
+    let Some(body) = ctx.json.as_ref().filter(|b| b.is_object()) else {
         state.violate(
             "body.invalid",
             "body is not a JSON object",

@@ -30,7 +30,7 @@ pub(crate) async fn handle(shared: &Arc<Shared>, ctx: &Ctx, redeliver: Option<us
             .token()
             .and_then(|t| state.bot_of_token(t))
             .map(str::to_owned);
-        let Some(body) = ctx.json().filter(Value::is_object) else {
+        let Some(body) = ctx.json.as_ref().filter(|b| b.is_object()) else {
             state.violate(
                 "body.invalid",
                 "body is not a JSON object",
@@ -52,18 +52,16 @@ pub(crate) async fn handle(shared: &Arc<Shared>, ctx: &Ctx, redeliver: Option<us
         body
     };
     match name {
-        "getupdates" => getupdates(shared, ctx, &body, redeliver).await,
+        "getupdates" => getupdates(shared, ctx, body, redeliver).await,
         "sendmessage" => with_bot(shared, ctx, |state, bot_id| {
-            send_message(state, bot_id, &ctx.path, &body)
+            send_message(state, bot_id, &ctx.path, body)
         }),
         "getuploadurl" => with_bot(shared, ctx, |state, bot_id| {
-            get_upload_url(state, bot_id, &ctx.path, &body)
+            get_upload_url(state, bot_id, &ctx.path, body)
         }),
-        "getconfig" => with_bot(shared, ctx, |state, bot_id| {
-            get_config(state, bot_id, &body)
-        }),
+        "getconfig" => with_bot(shared, ctx, |state, bot_id| get_config(state, bot_id, body)),
         "sendtyping" => with_bot(shared, ctx, |state, bot_id| {
-            send_typing(state, bot_id, &ctx.path, &body)
+            send_typing(state, bot_id, &ctx.path, body)
         }),
         "msg/notifystart" | "msg/notifystop" => with_bot(shared, ctx, |state, bot_id| {
             if let Some(bot) = state.bots.get_mut(bot_id) {

@@ -52,6 +52,8 @@ pub(crate) struct Ctx {
     pub query: HashMap<String, String>,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The body parsed as JSON once, if it is JSON.
+    pub json: Option<Value>,
 }
 
 impl Ctx {
@@ -62,11 +64,6 @@ impl Ctx {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))?;
         Some(token.trim())
-    }
-
-    /// The body as JSON, if it is JSON.
-    pub fn json(&self) -> Option<Value> {
-        serde_json::from_slice(&self.body).ok()
     }
 }
 
@@ -192,6 +189,7 @@ async fn handle(
         path: parts.uri.path().to_owned(),
         query,
         headers: parts.headers,
+        json: serde_json::from_slice(&body).ok(),
         body,
     };
 
@@ -319,8 +317,8 @@ fn record(shared: &Shared, ctx: &Ctx, reply: &Reply, bot_id: Option<String>) {
     let body = if ctx.body.is_empty() {
         Value::Null
     } else {
-        match ctx.json() {
-            Some(v) => v,
+        match &ctx.json {
+            Some(v) => v.clone(),
             None => json!({ "bytes": ctx.body.len() }),
         }
     };
